@@ -424,12 +424,6 @@ def _as_tensor(value, like):
 
 
 # ---- creation -----------------------------------------------------------------------------
-def _float_default(array, xp, dtype):
-    if dtype is not None:
-        return array.astype(dtype, copy=False)
-    return array
-
-
 def tensor(data, dtype=None, device=None, requires_grad=False):
     """A new tensor holding a copy of ``data`` (list, scalar, numpy/cupy array or Tensor).
 
@@ -507,6 +501,11 @@ def rand(*shape, dtype=None, device=None, requires_grad=False):
 def randn(*shape, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
     return _random("standard_normal", shape, dtype, device, requires_grad)
+
+
+def empty_parameter_data(shape, device=None):
+    """Uninitialised float32 storage for a new parameter (an initialiser fills it)."""
+    return backend.xp_for_device(device).empty(shape, dtype=np.float32)
 
 
 from .ops import elementwise, index as index_ops, linalg, reduce as reduce_ops, shape as shape_ops  # noqa: E402

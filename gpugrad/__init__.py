@@ -11,6 +11,8 @@ from .ops.elementwise import where
 from .ops.linalg import matmul
 from .ops.shape import concatenate, pad, split, stack
 from .gradcheck import gradcheck
+from .checkpoint import load, save
+from . import data, nn, optim  # noqa: E402,F401
 
 float16, float32, float64 = _np.dtype("float16"), _np.dtype("float32"), _np.dtype("float64")
 int32, int64, bool_ = _np.dtype("int32"), _np.dtype("int64"), _np.dtype("bool")

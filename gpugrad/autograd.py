@@ -10,6 +10,8 @@ a tensor pointing at the node when backward asks for it.
 """
 import functools
 
+from .backend import get_array_module
+
 _grad_enabled = True
 
 
@@ -65,17 +67,18 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on Tensor inputs and, when grad is on, link the output into the graph."""
-        if len(inputs) > 1 and any(type(t.data) is not type(inputs[0].data) for t in inputs):
-            raise ValueError(f"{cls.__name__.lower()}: tensors are on different devices "
-                             f"({', '.join(t.device for t in inputs)}); move them with .to()")
         fn = cls.__new__(cls)
         fn._saved = None
         try:
             out_data = fn.forward(*inputs, **params)
-        except ValueError as exc:
-            shapes = " and ".join(str(t.shape) for t in inputs)
-            raise ValueError(f"{cls.__name__.lower()}: incompatible shapes {shapes}: {exc}") from None
-        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        except (ValueError, TypeError) as exc:
+            raise _explain(cls, inputs, exc) from None
+        requires_grad = False
+        if _grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    requires_grad = True
+                    break
         out = Tensor._make(out_data, requires_grad)
         if cls.is_view and out_data.base is not None:
             out._vc = inputs[0]._vc    # in place through a view changes the base too
@@ -92,7 +95,8 @@ class Function:
         return out
 
     def save_for_backward(self, *tensors):
-        # Only worth keeping when a graph will be recorded; apply checks grad mode after forward.
+        if not _grad_enabled:     # nothing will be recorded (e.g. a backward without create_graph)
+            return
         self._saved = tensors
         self._saved_versions = tuple(t._vc[0] for t in tensors)
 
@@ -133,6 +137,18 @@ _MODIFIED_MESSAGE = (
     "before using the tensor")
 
 
+def _explain(cls, inputs, exc):
+    """Turn a backend's error into one that names the op, and the shapes or devices."""
+    name = cls.__name__.lower()
+    devices = [t.device for t in inputs]
+    if len(set(devices)) > 1:   # checked only on failure: the hot path pays nothing for it
+        return ValueError(f"{name}: tensors are on different devices ({', '.join(devices)}); move them with .to()")
+    if isinstance(exc, TypeError):
+        return exc
+    shapes = " and ".join(str(t.shape) for t in inputs)
+    return ValueError(f"{name}: incompatible shapes {shapes}: {exc}")
+
+
 def _topological_order(root):
     """Nodes reachable from root, each after every node that consumes its output.
 
@@ -165,7 +181,7 @@ def backward(root, grad_output=None, retain_graph=False, create_graph=False):
     for leaf, grad in leaf_grads.values():
         if leaf._hooks:
             grad = _run_hooks(leaf._hooks, grad)
-        if not create_graph:
+        if grad.requires_grad and not create_graph:
             grad = grad.detach()
         if id(grad.data) in handed_out or grad.data.base is not None:   # shared, or a (broadcast) view
             grad = Tensor._make(grad.data.copy()) if not create_graph else grad + 0
@@ -264,7 +280,6 @@ def _run_hooks(hooks, grad):
 
 
 def _ones_like(array):
-    from .backend import get_array_module
     return get_array_module(array).ones_like(array)
 
 

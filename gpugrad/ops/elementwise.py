@@ -165,7 +165,7 @@ class Relu(Function):
 
     def backward(self, grad):
         # The mask is a constant: relu'' = 0 almost everywhere.
-        return (grad * Tensor._make(self.output.data > 0),)
+        return (grad * (self.output > 0),)
 
 
 class Erf(Function):

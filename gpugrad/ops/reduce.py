@@ -32,11 +32,10 @@ def _count(shape, axis):
 class Sum(Function):
     def forward(self, x, axis, keepdims):
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        xp = backend.get_array_module(x.data)
-        return xp.asarray(x.data.sum(axis=axis, keepdims=keepdims))
+        return x.data.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, grad):
-        if not self.keepdims:
+        if not self.keepdims and self.axis is not None:   # a full reduction's 0-d grad broadcasts as is
             grad = grad.reshape(_kept_shape(self.in_shape, self.axis))
         return (grad.broadcast_to(self.in_shape),)
 
@@ -76,8 +75,7 @@ class Max(Function):
         self.save_for_backward(x)
         self.axis, self.keepdims = axis, keepdims
         self.kept = x.data.max(axis=axis, keepdims=True)
-        xp = backend.get_array_module(x.data)
-        return xp.asarray(self.kept if keepdims else self.kept.reshape(_drop(x.shape, axis)))
+        return self.kept if keepdims else self.kept.reshape(_drop(x.shape, axis))
 
     def backward(self, grad):
         x, = self.saved_tensors

@@ -19,9 +19,7 @@ class Permute(Function):
     is_view = True
 
     def forward(self, x, axes):
-        if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
-            raise ValueError(f"permute: axes {axes} are not a permutation of the {x.ndim} dimensions")
-        self.axes = axes
+        self.axes = axes     # numpy/cupy reject a non-permutation with a ValueError that apply words
         return x.data.transpose(axes)
 
     def backward(self, grad):

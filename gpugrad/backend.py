@@ -159,12 +159,21 @@ def manual_seed(seed):
         _rng[_cupy] = _cupy.random.default_rng(seed)
 
 
+_streams = {}   # CuPy stream pointer -> numba external stream
+
+
 def current_stream():
-    """Numba view of CuPy's current stream, for kernel launches; None on the CPU."""
+    """Numba's handle on CuPy's current stream, for kernel launches; None on the CPU."""
     if _cupy is None:
         return None
-    from numba import cuda
-    return cuda.external_stream(_cupy.cuda.get_current_stream().ptr)
+    # NOTE: DLPack (how numba-cuda takes CuPy arrays) forbids stream 0; 1 is cudaStreamLegacy,
+    # the same null stream under the name DLPack accepts.
+    ptr = _cupy.cuda.get_current_stream().ptr or 1
+    stream = _streams.get(ptr)
+    if stream is None:
+        from numba import cuda
+        stream = _streams[ptr] = cuda.external_stream(ptr)
+    return stream
 
 
 class _CallableModule(types.ModuleType):

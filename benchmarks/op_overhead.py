@@ -36,19 +36,8 @@ def numpy_cases(a, b):
     }
 
 
-def gpugrad_cases(a, b):
-    def step(fn):
-        def run():
-            fn().sum().backward()
-            a.grad = b.grad = None
-        return run
-    return {
-        "add": step(lambda: a + b), "mul": step(lambda: a * b), "matmul": step(lambda: a @ b),
-        "sum": step(lambda: a.sum()), "relu": step(lambda: a.relu()),
-    }
-
-
-def torch_cases(torch, a, b):
+def autograd_cases(a, b):
+    """The same user code for gpugrad and torch tensors: op, sum, backward, clear grads."""
     def step(fn):
         def run():
             fn().sum().backward()
@@ -70,12 +59,12 @@ def main():
     # op + sum + backward is what a user pays, so the floor includes the same reduction.
     results = {"numpy floor": {k: median_us(f, args.repeats) for k, f in numpy_cases(a_np, b_np).items()}}
     a, b = gg.tensor(a_np, requires_grad=True), gg.tensor(b_np, requires_grad=True)
-    results["gpugrad"] = {k: median_us(f, args.repeats) for k, f in gpugrad_cases(a, b).items()}
+    results["gpugrad"] = {k: median_us(f, args.repeats) for k, f in autograd_cases(a, b).items()}
     try:
         import torch
         torch.set_num_threads(1)
         ta, tb = torch.tensor(a_np, requires_grad=True), torch.tensor(b_np, requires_grad=True)
-        results["torch eager"] = {k: median_us(f, args.repeats) for k, f in torch_cases(torch, ta, tb).items()}
+        results["torch eager"] = {k: median_us(f, args.repeats) for k, f in autograd_cases(ta, tb).items()}
     except ImportError:
         print("(PyTorch not installed: pip install torch==2.13.0 for its column)")
 

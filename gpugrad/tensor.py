@@ -38,7 +38,7 @@ class Tensor:
     is_leaf = property(lambda self: self._node is None)
     grad_fn = property(lambda self: self._node)
     T = property(lambda self: self.transpose())
-    mT = property(lambda self: self.swapaxes(-1, -2))
+    mT = property(lambda self: shape_ops.Permute.apply(self, axes=_last_two_swapped(self.ndim)))
 
     @property
     def _version(self):
@@ -408,6 +408,18 @@ class Tensor:
 
     def __getitem__(self, index):
         return index_ops.GetItem.apply(self, index=index_ops.unwrap_index(index))
+
+
+_SWAPPED = {}
+
+
+def _last_two_swapped(ndim):
+    """Axes that swap the last two dimensions (cached: matmul's backward asks on every call)."""
+    if ndim not in _SWAPPED:
+        axes = list(range(ndim))
+        axes[-2:] = axes[:-3:-1]
+        _SWAPPED[ndim] = tuple(axes)
+    return _SWAPPED[ndim]
 
 
 def _raw(value):

@@ -64,7 +64,7 @@ def linear_act(x, weight, bias, activation="relu"):
     """activation(x @ weight.T + bias), the fused bias+activation layer on GPU."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"linear_act: activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
-    if x.ndim == 2 and _fused(x.data):
+    if x.ndim == 2 and bias is not None and _fused(x.data):
         return _BiasAct.apply(x @ weight.T, bias, activation=activation)
     return _activate(linear(x, weight, bias), activation)
 

@@ -31,3 +31,12 @@ def clip(x, min=None, max=None):
 
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "zeros", "ones", "full", "arange", "eye", "rand", "randn", "zeros_like", "ones_like",
+    "no_grad", "enable_grad", "is_grad_enabled", "grad", "gradcheck",
+    "backend", "set_backend", "gpu_available", "manual_seed",
+    "matmul", "where", "concatenate", "stack", "split", "pad", "maximum", "minimum", "clip",
+    "save", "load", "data", "nn", "optim",
+    "float16", "float32", "float64", "int32", "int64", "bool_",
+]

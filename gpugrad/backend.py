@@ -76,10 +76,6 @@ def set_backend(name):
     return backend()
 
 
-def default_device():
-    return "cpu" if default_xp() is np else "gpu"
-
-
 def get_array_module(array):
     """numpy for host arrays (and scalars), cupy for device arrays."""
     if _cupy is not None and isinstance(array, _cupy.ndarray):

@@ -295,14 +295,20 @@ def test_state_dict_round_trip_continues_identically(name, hyper):
     opt2 = getattr(optim, name)(resumed, lr=123.0)  # hyperparameters come from the state dict
     opt2.load_state_dict(saved)
     assert opt2.param_groups[0]["lr"] == hyper["lr"]
-    for step_grads in grads[5:]:
-        for p, g in zip(resumed, step_grads):
-            p.grad = gg.tensor(g)
-        opt2.step()
-    for p, expected in zip(resumed, straight):
-        np.testing.assert_array_equal(p.data, expected.data)
+    assert_continues_exactly(opt2, resumed, grads[5:], straight)
     for array, copy in zip(saved_arrays, snapshot):  # state_dict hands out copies
         np.testing.assert_array_equal(array, copy)
+
+
+def assert_continues_exactly(optimizer, params, remaining_grads, straight):
+    """Step a restored optimizer through the remaining gradients; it must land on the
+    parameters of the uninterrupted run, bit for bit."""
+    for step_grads in remaining_grads:
+        for p, g in zip(params, step_grads):
+            p.grad = gg.tensor(g)
+        optimizer.step()
+    for p, expected in zip(params, straight):
+        np.testing.assert_array_equal(p.data, expected.data)
 
 
 def test_state_dict_survives_a_checkpoint_file(tmp_path):
@@ -314,12 +320,7 @@ def test_state_dict_survives_a_checkpoint_file(tmp_path):
     resumed = [param(p.data.copy()) for p in first]
     opt2 = optim.AdamW(resumed)
     opt2.load_state_dict(checkpoint.load(tmp_path / "opt.safetensors")["optimizer"])
-    for step_grads in grads[2:]:
-        for p, g in zip(resumed, step_grads):
-            p.grad = gg.tensor(g)
-        opt2.step()
-    for p, expected in zip(resumed, straight):
-        np.testing.assert_array_equal(p.data, expected.data)
+    assert_continues_exactly(opt2, resumed, grads[2:], straight)
 
 
 def test_state_dict_shape():

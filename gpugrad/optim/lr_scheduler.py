@@ -186,7 +186,27 @@ class LinearLR(LRScheduler):
         return [base * factor for base in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
+class _SchedulerOfSchedulers(LRScheduler):
+    """Shared state handling of SequentialLR and ChainedScheduler: own fields plus the
+    state of each wrapped scheduler."""
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        state = dict(state_dict)
+        nested = state.pop("_schedulers")
+        if len(nested) != len(self._schedulers):
+            raise ValueError(f"state dict has {len(nested)} schedulers, this one "
+                             f"{len(self._schedulers)}")
+        self.__dict__.update(state)
+        for scheduler, scheduler_state in zip(self._schedulers, nested):
+            scheduler.load_state_dict(scheduler_state)
+
+
+class SequentialLR(_SchedulerOfSchedulers):
     """Runs ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` (restarted at its
     epoch 0), and so on. E.g. warm-up then cosine: ``SequentialLR(opt, [LinearLR(opt, ...),
     CosineAnnealingLR(opt, ...)], milestones=[5])``."""
@@ -218,14 +238,8 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self):
-        return _nested_state_dict(self)
 
-    def load_state_dict(self, state_dict):
-        _load_nested_state_dict(self, state_dict)
-
-
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_SchedulerOfSchedulers):
     """Steps every scheduler at each ``step()``, so their factors multiply, e.g. a warm-up
     together with an exponential decay."""
 
@@ -240,12 +254,6 @@ class ChainedScheduler(LRScheduler):
             scheduler.step()
         self._last_lr = self._current_lrs()
 
-    def state_dict(self):
-        return _nested_state_dict(self)
-
-    def load_state_dict(self, state_dict):
-        _load_nested_state_dict(self, state_dict)
-
 
 def _check_schedulers(owner, optimizer, schedulers):
     name = type(owner).__name__
@@ -255,20 +263,3 @@ def _check_schedulers(owner, optimizer, schedulers):
         if getattr(scheduler, "optimizer", None) is not optimizer:
             raise ValueError(f"{name}: scheduler {i} ({type(scheduler).__name__}) belongs to "
                              "a different optimizer")
-
-
-def _nested_state_dict(owner):
-    state = {k: v for k, v in owner.__dict__.items() if k not in ("optimizer", "_schedulers")}
-    state["_schedulers"] = [s.state_dict() for s in owner._schedulers]
-    return state
-
-
-def _load_nested_state_dict(owner, state_dict):
-    state = dict(state_dict)
-    nested = state.pop("_schedulers")
-    if len(nested) != len(owner._schedulers):
-        raise ValueError(f"state dict has {len(nested)} schedulers, this one "
-                         f"{len(owner._schedulers)}")
-    owner.__dict__.update(state)
-    for scheduler, scheduler_state in zip(owner._schedulers, nested):
-        scheduler.load_state_dict(scheduler_state)
